@@ -124,9 +124,11 @@ class Trace:
         """Write the trace as safetensors (tensors) plus JSON (tokens, text), for use without the model."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        tensors = {name: t.contiguous() for name, t in self.tensors.items()}
-        tensors["__ids__"] = self.ids.contiguous()
-        tensors["__logits__"] = self.logits.contiguous()
+        # Recorded tensors may share storage (resid_post of block i is resid_pre of i + 1),
+        # which safetensors rejects, so each one is written as its own copy
+        tensors = {name: t.clone().contiguous() for name, t in self.tensors.items()}
+        tensors["__ids__"] = self.ids.clone().contiguous()
+        tensors["__logits__"] = self.logits.clone().contiguous()
         save_file(tensors, str(directory / TRACE_TENSORS))
         meta = {"tokens": self.tokens, "n_layer": self.n_layer, "has_bos": self.has_bos, "text": self.text}
         (directory / TRACE_META).write_text(json.dumps(meta, ensure_ascii=False, indent=1))
@@ -163,7 +165,7 @@ def _ids_from_input(
         if ids.dim() != 1:
             raise ValueError(f"trace(): expected ids of shape (T,) or (1, T), got {tuple(ids.shape)}; trace one sequence")
     elif isinstance(text_or_ids, Sequence):
-        ids = torch.tensor(list(text_or_ids))
+        ids = torch.tensor(list(text_or_ids), dtype=None if len(text_or_ids) else torch.long)
     else:
         raise TypeError(f"trace(): expected a text or token ids, got {type(text_or_ids).__name__}")
     if ids.is_floating_point() or ids.dtype == torch.bool:
