@@ -1,0 +1,138 @@
+"""The chain rule as a ledger: log p(w_t | w_<t) per token, the running sum, perplexity and
+bits per token, and the text with each token coloured by its probability."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+
+from gptviz.analysis._checks import require_trace
+from gptviz.tracing import Trace
+from gptviz.viz import _style
+
+LEDGER_COLUMNS = ("position", "token", "log p(token | earlier tokens)", "p", "running sum of log p", "bits")
+
+
+def chain_rule_ledger(trace: Trace, *, title: str | None = None) -> go.Figure:
+    """Tabulate the chain-rule factors of a traced text, one row per scored token.
+
+    Row t contains token t + 1 and ``trace.token_logprobs[t]`` = log p(ids[t + 1] | ids[0..t])
+    in nats, its probability, the running sum (after the last row it is
+    log p(w_1..w_n | w_0)) and -log2 p in bits. The first token has no context and gets no
+    factor; a trace made with ``prepend_bos=True`` starts with ``<|endoftext|>``, so every
+    text token is scored. A second table lists the total, the perplexity and bits per token.
+
+    Args:
+        trace: a `Trace` with at least 2 tokens.
+        title: figure title (shown as plain text).
+
+    Returns:
+        Figure with two ``go.Table``: ``data[0]`` the T - 1 rows (numeric columns 2-5 hold
+        the exact values), ``data[1]`` the summary (column 1: total log p, perplexity, bits
+        per token).
+
+    Example:
+        >>> import gptviz
+        >>> tr = gptviz.trace(gptviz.GPT(gptviz.GPTConfig.tiny()), [3, 1, 4, 1, 5])
+        >>> len(gptviz.viz.chain_rule_ledger(tr).data[0].cells.values[0])
+        4
+    """
+    require_trace(trace, "chain_rule_ledger()")
+    if len(trace) < 2:
+        raise ValueError(
+            "chain_rule_ledger(): the trace has 1 token, so no factor is scored; trace with prepend_bos=True"
+        )
+    logprobs = trace.token_logprobs.double().numpy()  # (T - 1,)
+    texts = _style.token_texts(trace.tokens)
+    # Pixel budget: the per-token rows on top, the three summary rows below
+    rows_px, summary_px = 50 + 28 * (len(trace) - 1), 50 + 28 * 3
+    split = summary_px / (rows_px + summary_px + 30)
+    rows = go.Table(
+        domain={"x": [0, 1], "y": [split + 0.03, 1]},
+        header={"values": list(LEDGER_COLUMNS), "fill_color": "#dde6f0", "height": 40},
+        columnwidth=[0.8, 2, 2, 1, 1.6, 1],
+        cells={
+            "height": 26,
+            "values": [
+                np.arange(1, len(trace)), texts[1:], logprobs, np.exp(logprobs), np.cumsum(logprobs),
+                -logprobs / math.log(2),
+            ],
+            "format": ["d", "", ".4f", ".4f", ".4f", ".3f"],
+            "align": ["right", "left", "right", "right", "right", "right"],
+        },
+    )
+    summary = go.Table(
+        domain={"x": [0, 1], "y": [0, split]},
+        header={"values": ["quantity", "value"], "fill_color": "#eeeeee", "height": 28},
+        cells={
+            "height": 26,
+            "values": [
+                [
+                    "log p(w_1..w_n) = sum of the column (nats)",
+                    "perplexity = exp(-mean log p)",
+                    "bits per token = -mean log2 p",
+                ],
+                [trace.sequence_logprob, trace.perplexity, trace.bits_per_token],
+            ],
+            "format": ["", ".4f"],
+            "align": ["left", "right"],
+        },
+    )
+    first = "start token " + texts[0] if trace.has_bos else f"first token {texts[0]} (not scored: it has no context)"
+    fig = go.Figure([rows, summary])
+    _style.base_layout(fig, title and _style.escape_text(title) or f"Chain rule, from the {first}",
+                       height=rows_px + summary_px + 180)
+    return fig
+
+
+def token_probability_text(trace: Trace, *, per_row: int = 12, title: str | None = None) -> go.Figure:
+    """Lay the text out token by token, each cell coloured by p(token | earlier tokens).
+
+    Cells are filled left to right, ``per_row`` tokens per row. The colour of token t is
+    exp(token_logprobs[t - 1]) on the fixed [0, 1] scale. The first token has no
+    probability, so it is NaN and shows the grey background.
+
+    Args:
+        trace: a `Trace`.
+        per_row: tokens per row.
+        title: figure title (shown as plain text).
+
+    Returns:
+        Figure with one heatmap: ``z`` is (rows, per_row) with ``z.flat[t]`` the
+        probability of token t (NaN for token 0 and for empty cells), ``text`` the tokens.
+
+    Example:
+        >>> import gptviz
+        >>> tr = gptviz.trace(gptviz.GPT(gptviz.GPTConfig.tiny()), [3, 1, 4, 1, 5])
+        >>> gptviz.viz.token_probability_text(tr, per_row=4).data[0].z.shape
+        (2, 4)
+    """
+    require_trace(trace, "token_probability_text()")
+    if isinstance(per_row, bool) or not isinstance(per_row, int) or per_row < 1:
+        raise ValueError(f"token_probability_text(): per_row must be a positive int, got {per_row!r}")
+    T = len(trace)
+    per_row = min(per_row, T)
+    n_rows = math.ceil(T / per_row)
+    probs = np.full(n_rows * per_row, np.nan)
+    probs[1:T] = np.exp(trace.token_logprobs.double().numpy())
+    texts = np.full(n_rows * per_row, "", dtype=object)
+    texts[:T] = _style.token_texts(trace.tokens)
+    hovers = np.full(n_rows * per_row, "", dtype=object)
+    hovers[0] = f"position 0: {texts[0]}<br>first token, not scored"
+    for position in range(1, T):
+        logprob = math.log(max(probs[position], 1e-300))
+        hovers[position] = f"position {position}: {texts[position]}<br>p = {probs[position]:.4f}, log p = {logprob:.4f}"
+    fig = go.Figure(go.Heatmap(
+        z=probs.reshape(n_rows, per_row), text=texts.reshape(n_rows, per_row), texttemplate="%{text}",
+        customdata=hovers.reshape(n_rows, per_row), hovertemplate="%{customdata}<extra></extra>",
+        zmin=0.0, zmax=1.0, colorscale=_style.PROBABILITY_SCALE, xgap=2, ygap=2, hoverongaps=False,
+        colorbar={"title": {"text": "p(token | earlier)"}},
+    ))
+    default = "Each token coloured by its probability given the tokens before it"
+    _style.base_layout(fig, _style.escape_text(title or default), height=160 + 44 * n_rows)
+    fig.update_layout(plot_bgcolor=_style.MASKED_COLOR)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, autorange="reversed")
+    return fig
