@@ -58,6 +58,8 @@ def save(
     if model.config.tie_weights:
         state.pop("lm_head.weight", None)
     save_file(state, str(directory / WEIGHTS_FILE))
+    # safetensors creates the file readable by its owner only; a checkpoint is meant to be shared
+    (directory / WEIGHTS_FILE).chmod(0o644)
 
     payload = {"config": model.config.to_dict(), "format": "gptviz-1"}
     if metadata:

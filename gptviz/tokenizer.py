@@ -33,6 +33,7 @@ GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+
 
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
 SIDECAR_FORMAT = "gptviz-tokenizer-1"
+VOCAB_FILE = "tokenizer.tiktoken"
 
 
 class TokenizerUnavailableError(RuntimeError):
@@ -146,6 +147,11 @@ class Tokenizer:
             TokenizerUnavailableError: the files are neither cached nor downloadable; the
                 message explains how to pre-fetch them.
             ValueError: tiktoken has no encoding of that name.
+
+        Limitations:
+            tiktoken 0.14 downloads with ``requests.get`` and no timeout, so on a network that
+            silently drops packets this call waits for the operating system's TCP timeout
+            before it fails.
         """
         if name not in tiktoken.list_encoding_names():
             raise ValueError(
@@ -170,21 +176,30 @@ class Tokenizer:
     @classmethod
     def bundled(cls, name: str = "shakespeare") -> Tokenizer:
         """Load a vocabulary shipped in ``gptviz/assets/NAME/tokenizer.tiktoken`` (no network)."""
-        path = ASSETS_DIR / name / "tokenizer.tiktoken"
+        path = ASSETS_DIR / name / VOCAB_FILE
         if not path.is_file():
-            available = sorted(p.parent.name for p in ASSETS_DIR.glob("*/tokenizer.tiktoken"))
+            available = sorted(p.parent.name for p in ASSETS_DIR.glob(f"*/{VOCAB_FILE}"))
             raise ValueError(f"Tokenizer.bundled(): no bundled vocabulary {name!r}; available: {available}")
         return cls.from_file(path)
 
+    @classmethod
+    def from_directory(cls, directory: str | os.PathLike[str]) -> Tokenizer:
+        """Load ``tokenizer.tiktoken`` (and its sidecar) from a checkpoint directory."""
+        return cls.from_file(Path(directory) / VOCAB_FILE)
+
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the ranks file to ``path`` (``.tiktoken``) and the sidecar next to it.
+        """Write the ranks file and its ``.json`` sidecar.
+
+        Args:
+            path: a ``.tiktoken`` file path, or a directory, which gets ``tokenizer.tiktoken``
+                and ``tokenizer.json``.
 
         Returns:
             The path of the ranks file.
         """
         path = Path(path)
         if path.suffix != ".tiktoken":
-            raise ValueError(f"Tokenizer.save(): the path must end in .tiktoken, got {str(path)!r}")
+            path = path / VOCAB_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
         write_ranks(self.encoding._mergeable_ranks, path)
         meta = {

@@ -1,10 +1,10 @@
 """Byte-level BPE vocabulary training with GPT-2 pre-tokenization, saved in tiktoken's format.
 
-The text is first split into pre-tokens with the GPT-2 regex (so no merge ever crosses a word
-boundary), each pre-token becomes a sequence of single bytes, and then the most frequent
-adjacent pair, counted over all pre-tokens weighted by their frequency, is merged into a new
-token, over and over until the vocabulary has the requested size. A token's rank is the
-order in which it was created, which is the order tiktoken applies merges in.
+The text is first split into pre-tokens with the GPT-2 regex, so no merge ever crosses a word
+boundary. Each pre-token starts as a sequence of single bytes. Then the most frequent adjacent
+pair (counted over all pre-tokens, weighted by their frequency) is merged into a new token,
+again and again until the vocabulary has the requested size. A token's rank is the order in
+which it was created, which is the order in which tiktoken applies merges.
 """
 
 from __future__ import annotations
