@@ -37,7 +37,7 @@ __all__ = [
 
 def __getattr__(name: str):  # noqa: ANN202 - module-level lazy attributes
     # Submodules with heavier imports load on first use
-    if name in {"viz", "widgets", "generation", "tokenizer", "training"}:
+    if name in {"analysis", "viz", "widgets", "generation", "tokenizer", "training"}:
         import importlib
 
         return importlib.import_module(f"gptviz.{name}")

@@ -14,9 +14,10 @@ def loss_curves(history: Sequence[Mapping[str, float]], *, log_y: bool = False, 
     """Draw training and validation loss against the training step.
 
     Args:
-        history: one dict per logged step with ``"step"``, ``"train_loss"`` and optionally
-            ``"val_loss"``, losses in nats per token. Steps without ``"val_loss"`` are
-            left out of the validation curve.
+        history: one dict per logged step with ``"step"`` and a training loss
+            (``"train_loss"``, or ``"loss"`` as `gptviz.training` records it), a validation
+            loss ``"val_loss"``, or both, in nats per token. ``TrainState.history`` from
+            `gptviz.training` can be passed as it is.
         log_y: use a logarithmic loss axis.
         title: figure title (shown as plain text).
 
@@ -35,12 +36,19 @@ def loss_curves(history: Sequence[Mapping[str, float]], *, log_y: bool = False, 
         raise TypeError(
             f"{caller}: history must be a list of dicts with 'step' and 'train_loss', got {type(history).__name__}"
         )
+    train = []
     for index, entry in enumerate(history):
-        if not isinstance(entry, Mapping) or "step" not in entry or "train_loss" not in entry:
-            raise ValueError(f"{caller}: entry {index} must be a dict with 'step' and 'train_loss', got {entry!r}")
-    steps = [entry["step"] for entry in history]
+        has_loss = isinstance(entry, Mapping) and any(key in entry for key in ("train_loss", "loss", "val_loss"))
+        if not has_loss or "step" not in entry:
+            raise ValueError(
+                f"{caller}: entry {index} must be a dict with 'step' and 'train_loss' (or 'loss') "
+                f"or 'val_loss', got {entry!r}"
+            )
+        train_loss = entry.get("train_loss", entry.get("loss"))
+        if train_loss is not None:
+            train.append((entry["step"], float(train_loss)))
     fig = go.Figure(go.Scatter(
-        x=steps, y=[float(entry["train_loss"]) for entry in history], mode="lines", name="train",
+        x=[step for step, _ in train], y=[loss for _, loss in train], mode="lines", name="train",
         hovertemplate="step %{x}<br>train loss %{y:.4f}<extra></extra>",
     ))
     validation = [(entry["step"], float(entry["val_loss"])) for entry in history

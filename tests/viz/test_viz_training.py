@@ -31,3 +31,18 @@ def test_loss_curves_reject_bad_history() -> None:
         viz.loss_curves([{"step": 0, "train_loss": 1.0}, {"loss": 2.0}])
     with pytest.raises(TypeError, match="list of dicts"):
         viz.loss_curves({"step": 0, "train_loss": 1.0})
+
+
+def test_loss_curves_accept_training_history():
+    from gptviz.viz import loss_curves
+
+    history = [
+        {"step": 1, "loss": 3.0, "lr": 1e-3},
+        {"step": 2, "loss": 2.5, "lr": 1e-3},
+        {"step": 2, "val_loss": 2.8},
+    ]
+    fig = loss_curves(history)
+    assert list(fig.data[0].x) == [1, 2]
+    assert list(fig.data[0].y) == [3.0, 2.5]
+    assert list(fig.data[1].x) == [2]
+    assert list(fig.data[1].y) == [2.8]
