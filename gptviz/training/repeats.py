@@ -1,38 +1,46 @@
-"""A synthetic corpus on which small models form induction heads within a few hundred steps.
+"""A synthetic corpus on which a small model forms an induction head in about 1000 training steps.
 
 Each line is one random letter sequence written several times, ``"qbxe|qbxe|qbxe|qbxe\\n"``.
 The first copy cannot be predicted. Every later letter can be, by finding the earlier
 occurrence of the current letter and copying the letter that followed it, which is what an
 induction head does.
 
-Two choices make that the only solution a model can find. The sequence length varies from
-line to line, so the distance back to the earlier copy varies too, and a head that attends
-to a fixed offset does not help; a training window can start anywhere in the stream, so
-absolute positions carry no information either. Repeating a sequence more than twice makes
-most letters predictable, which gives the induction mechanism a strong training signal.
-With a byte-level vocabulary every letter is one token.
+Two choices rule out shortcuts. The sequence length varies from line to line, so the
+distance back to the earlier copy varies too, and a head that attends to a fixed offset does
+not help. A training window can start anywhere in the stream, so absolute positions carry no
+information either. Repeating a sequence more than twice makes most letters predictable,
+which gives the induction mechanism a strong training signal. With a byte-level vocabulary
+every letter is one token.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import string
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 
+from gptviz import checkpoints
 from gptviz.config import GPTConfig
 from gptviz.model import GPT
 from gptviz.tokenizer import Tokenizer
 from gptviz.training.corpus import Corpus
 from gptviz.training.train import Callback, TrainConfig, TrainState, train
 
-# A 2-layer model small enough to train in under a minute on one CPU core; its MLP is narrow
-# because the task needs attention only. Measured with seed 0 on the default corpus (torch
-# 2.13, CPU): the loss plateaus for about 1000 steps, then an induction head forms in layer 1.
+# A 2-layer model with a narrow MLP, because the task needs attention only. With seed 0 on the
+# default corpus (torch 2.13, CPU) the validation loss stays on a plateau for about 1000 steps,
+# then drops as an induction head forms in layer 1. The 1800 steps took 30 to 90 s on one
+# core of a shared 2-core machine.
 INDUCTION_MODEL = GPTConfig(vocab_size=257, block_size=32, n_layer=2, n_head=2, n_embd=64, mlp_width=64)
 INDUCTION_TRAINING = TrainConfig(steps=1800, batch_size=32, lr=3e-3, warmup_steps=20, weight_decay=0.0,
                                  eval_every=100, eval_batches=2)
+
+# Weights of train_induction_model(seed=0), shipped so that a notebook can inspect the heads
+# without training first; write_induction_model() rebuilds them.
+INDUCTION_ASSET = checkpoints.ASSETS / "induction"
 
 
 def repeated_sequences_corpus(
@@ -93,7 +101,7 @@ def repeated_sequences_corpus(
 
 
 def byte_tokenizer() -> Tokenizer:
-    """A byte-level tokenizer: ids 0..255 are the bytes, 256 is ``<|endoftext|>`` (V = 257)."""
+    """Build a byte-level tokenizer: ids 0..255 are the bytes, 256 is ``<|endoftext|>`` (V = 257)."""
     return Tokenizer.from_ranks({bytes([b]): b for b in range(256)}, name="bytes",
                                 special_tokens={"<|endoftext|>": 256})
 
@@ -122,8 +130,8 @@ def train_induction_model(
 
     Limitations:
         The step at which the head forms depends on the seed and on floating-point details
-        of the machine; the default step count leaves several hundred steps of margin for
-        seeds 0 to 2 on the machine where it was measured, not a guarantee elsewhere.
+        of the machine. The default step count was checked with seed 0 only, where the head
+        forms about 800 steps before the end. Other seeds may need more steps.
     """
     tokenizer = byte_tokenizer()
     if config.vocab_size != tokenizer.vocab_size:
@@ -139,3 +147,32 @@ def train_induction_model(
     settings = TrainConfig(**{**training.to_dict(), "seed": seed})
     state = train(model, train_ids, val_ids, settings, callbacks=callbacks, progress=progress)
     return model.eval(), tokenizer, state
+
+
+def write_induction_model(directory: str | os.PathLike[str] = INDUCTION_ASSET, *, seed: int = 0) -> Path:
+    """Train with `train_induction_model` and save the model with the settings in its metadata.
+
+    Returns:
+        The checkpoint directory (``model.safetensors`` and ``config.json``).
+    """
+    model, _, state = train_induction_model(seed=seed)
+    val_losses = [entry["val_loss"] for entry in state.history if "val_loss" in entry]
+    metadata = {
+        "made_by": f"gptviz.training.repeats.write_induction_model(seed={seed})",
+        "corpus": f"repeated_sequences_corpus(seed={seed})",
+        "training": INDUCTION_TRAINING.to_dict() | {"seed": seed},
+        "final_val_loss": val_losses[-1],
+        "torch": torch.__version__,
+    }
+    return checkpoints.save(model, directory, metadata=metadata)
+
+
+def load_induction_model(directory: str | os.PathLike[str] = INDUCTION_ASSET) -> tuple[GPT, Tokenizer]:
+    """Load the shipped model from `write_induction_model` and the byte tokenizer it uses.
+
+    Example:
+        >>> model, tokenizer = load_induction_model()
+        >>> model.config.n_layer, tokenizer.vocab_size
+        (2, 257)
+    """
+    return checkpoints.load(directory), byte_tokenizer()
