@@ -22,9 +22,14 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet -e ".[notebook,dev]"
 	touch $(STAMP)
 
+# nbval executes every notebook in the kernel of this environment and compares the
+# outputs that the sanitize file leaves stable.
+NOTEBOOKS := $(wildcard notebooks/*.ipynb)
+NBVAL_ARGS := $(if $(NOTEBOOKS),$(NOTEBOOKS) --nbval --nbval-current-env --nbval-cell-timeout=300 --nbval-sanitize-with notebooks/sanitize.cfg,)
+
 # The whole suite: unit tests, notebooks (nbval) and the real-browser test.
 test: setup
-	$(PY) -m pytest tests --nbval-current-env --nbval-cell-timeout=300 notebooks
+	$(PY) -m pytest tests $(NBVAL_ARGS)
 
 # Unit tests only (seconds to a minute).
 test-fast: setup
@@ -32,6 +37,17 @@ test-fast: setup
 
 lab: setup
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --port=$(LAB_PORT)
+
+# Side-by-side benchmarks against Hugging Face transformers and TransformerLens; the
+# peers install into benchmarks/.peers, outside the main environment.
+bench: setup
+	bash benchmarks/setup.sh $(PY)
+	$(PY) benchmarks/run_all.py
+
+# A fresh environment built from binder/ alone runs every notebook; then a fresh clone
+# runs the README's commands.
+test-install: setup
+	bash tests/install/test_install.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info
