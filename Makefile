@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 # nbval executes every notebook in the kernel of this environment and compares the
 # outputs that the sanitize file leaves stable.
 NOTEBOOKS := $(wildcard notebooks/*.ipynb)
-NBVAL_ARGS := $(if $(NOTEBOOKS),$(NOTEBOOKS) --nbval --nbval-current-env --nbval-cell-timeout=300 --nbval-sanitize-with notebooks/sanitize.cfg --ignore-glob=*/tests/*.ipynb,)
+NBVAL_ARGS := $(if $(NOTEBOOKS),$(NOTEBOOKS) --nbval --nbval-current-env --nbval-cell-timeout=300 --nbval-sanitize-with notebooks/sanitize.cfg --ignore-glob=tests/*.ipynb,)
 
 # The whole suite: unit tests, notebooks (nbval) and the real-browser test.
 test: setup
