@@ -167,21 +167,23 @@ class CausalSelfAttention(nn.Module):
 
         # Masked cells get -inf, so exp() makes their weight exactly 0
         allowed = causal_mask(q.shape[2], k.shape[2], q.device) if attn_mask is None else attn_mask
-        scores = self.scores(scores.masked_fill_(~allowed, float("-inf")))
+        scores = scores.masked_fill_(~allowed, float("-inf"))
+        version = scores._version
+        hooked = self.scores(scores)
+        # A hook that returned another tensor or edited this one in place may have masked a row
+        edited = hooked is not scores or hooked._version != version
 
         # Normalize each row; a row with no allowed key becomes zeros rather than NaN. Under
-        # the causal mask every query sees at least itself, so the one-pass softmax kernel is
-        # safe unless a hook on scores masked a whole row: its NaNs are then set to 0.
-        if attn_mask is not None:
-            pattern = masked_softmax(scores)
+        # the causal mask alone every query sees at least itself, so the one-pass softmax
+        # kernel is safe there.
+        if attn_mask is not None or edited:
+            pattern = masked_softmax(hooked)
         else:
-            pattern = torch.softmax(scores, dim=-1)
-            if self.scores.is_active:
-                pattern = pattern.nan_to_num(nan=0.0)
+            pattern = torch.softmax(hooked, dim=-1)
         pattern = self.pattern(pattern)  # (B, H, T, T)
 
-        # NOTE: v is a strided view of the qkv output; one explicit copy measured faster on the
-        # CPU than the copy matmul makes itself for a batched operand of that layout
+        # NOTE: v is a strided view of the qkv output. One explicit copy measured faster on the
+        # CPU than the copy that matmul makes for a batched operand of that layout.
         return self.attn_dropout(pattern) @ v.contiguous()  # (B, H, T, D)
 
 

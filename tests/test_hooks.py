@@ -215,3 +215,21 @@ def test_repeated_traces_do_not_grow_memory():
     after = _rss_mb()
     assert after - before < 30, f"RSS grew from {before:.1f} MB to {after:.1f} MB over 500 traces"
     assert _gptviz_hook_count(model) == 0
+
+
+@pytest.mark.parametrize("in_place", [False, True])
+def test_scores_intervention_masking_a_row_gives_zeros(tiny_model, ids, in_place):
+    def hide_row_zero(scores, hook):
+        if in_place:
+            scores[:, :, 0] = float("-inf")
+            return None
+        scores = scores.clone()
+        scores[:, :, 0] = float("-inf")
+        return scores
+
+    with intervene(tiny_model, {"blocks.0.attn.scores": hide_row_zero}), record(tiny_model, "blocks.0.attn.pattern") as rec:
+        logits = tiny_model(ids).logits
+    pattern = rec["blocks.0.attn.pattern"]
+    assert torch.isfinite(logits).all()
+    assert torch.equal(pattern[:, :, 0], torch.zeros_like(pattern[:, :, 0]))
+    assert torch.allclose(pattern[:, :, 1:].sum(-1), torch.ones(2, 2, 11), atol=1e-6)
