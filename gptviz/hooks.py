@@ -43,8 +43,26 @@ class HookPoint(nn.Module):
     def forward(self, tensor: torch.Tensor) -> torch.Tensor:
         return tensor
 
+    def __call__(self, tensor: torch.Tensor) -> torch.Tensor:
+        # Most hook points have no hook most of the time; skipping nn.Module's call machinery
+        # for them saves about a third of the Python overhead of a one-token decoding step
+        if self._forward_hooks or self._forward_pre_hooks or _global_hooks_present():
+            return super().__call__(tensor)
+        return tensor
+
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
+
+
+def _global_hooks_present() -> bool:
+    """Whether hooks registered with torch.nn.modules.module.register_module_forward_hook exist."""
+    module_globals = torch.nn.modules.module
+    return bool(
+        module_globals._global_forward_hooks
+        or module_globals._global_forward_pre_hooks
+        or module_globals._global_backward_hooks
+        or module_globals._global_backward_pre_hooks
+    )
 
 
 def name_hook_points(model: nn.Module) -> list[str]:

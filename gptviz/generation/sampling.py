@@ -126,6 +126,15 @@ def descending_order(values: torch.Tensor) -> torch.Tensor:
     return torch.sort(values, descending=True, stable=True).indices
 
 
+def top_ids(values: torch.Tensor, k: int) -> list[int]:
+    """Ids of the ``k`` largest entries of a 1-D tensor, largest first, ties by the lower id."""
+    k = min(k, values.shape[0])
+    top = torch.topk(values, k)
+    # topk does not promise an order among equal values, so sort its few results stably
+    pairs = sorted(zip(top.values.tolist(), top.indices.tolist()), key=lambda pair: (-pair[0], pair[1]))
+    return [index for _, index in pairs]
+
+
 def apply_sampling(logits: torch.Tensor, config: SamplingConfig) -> Distribution:
     """Turn raw next-token logits into the raw and the sampled distribution.
 
@@ -139,19 +148,20 @@ def apply_sampling(logits: torch.Tensor, config: SamplingConfig) -> Distribution
     logits = logits.float()
     raw_logprobs = F.log_softmax(logits, dim=-1)  # (V,)
     V = logits.shape[0]
-    order = descending_order(logits)  # (V,)
     removed_by = torch.zeros(V, dtype=torch.int8, device=logits.device)
 
     if config.greedy:
-        # Temperature 0 keeps only the most probable token (the lowest id among ties)
+        # Temperature 0 keeps only the most probable token; argmax returns the lowest id among ties
         keep = torch.zeros(V, dtype=torch.bool, device=logits.device)
-        keep[order[0]] = True
+        keep[int(torch.argmax(logits))] = True
         _mark_removed(removed_by, keep, "temperature")
         return Distribution(raw_logprobs, _masked_log_softmax(logits, keep), removed_by)
 
     # Subtracting the maximum first keeps logits / temperature finite for tiny temperatures
     scaled = (logits - logits.max()) / config.temperature  # (V,)
     keep = torch.ones(V, dtype=torch.bool, device=logits.device)
+    filtering = (config.top_k is not None and config.top_k < V) or (config.top_p is not None and config.top_p < 1)
+    order = descending_order(logits) if filtering else None  # (V,), sorted only when a filter needs it
 
     if config.top_k is not None and config.top_k < V:
         keep[order[config.top_k :]] = False
@@ -189,7 +199,8 @@ def choose_token(distribution: Distribution, generator: torch.Generator | None, 
     """
     sampled = distribution.sampled_logprobs
     if greedy:
-        return int(descending_order(sampled)[0])
+        # argmax returns the first maximal index, so ties go to the lowest id
+        return int(torch.argmax(sampled))
     probs = sampled.detach().to("cpu", torch.float64).exp()
     return int(torch.multinomial(probs, 1, generator=generator))
 

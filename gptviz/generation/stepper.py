@@ -45,8 +45,8 @@ from gptviz.generation.sampling import (
     apply_sampling,
     check_logits,
     choose_token,
-    descending_order,
     entropy,
+    top_ids,
 )
 from gptviz.generation.textstream import TextStream
 from gptviz.hooks import record as record_hooks
@@ -315,7 +315,7 @@ class Stepper:
         return self._cache, keep
 
     def _candidates(self, dist: Distribution, raw_probs: torch.Tensor, sampled_probs: torch.Tensor) -> list[Candidate]:
-        top = descending_order(raw_probs)[: self.n_candidates].tolist()
+        top = top_ids(raw_probs, self.n_candidates)
         strings = self.tokenizer.token_strings(top)
         return [
             Candidate(
