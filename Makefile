@@ -10,6 +10,8 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.gptviz-installed
 LAB_PORT ?= 8888
+# Extra options for jupyter lab, for example LAB_ARGS=--allow-root when running as root
+LAB_ARGS ?=
 
 .PHONY: setup test test-fast lab bench test-install clean
 
@@ -36,7 +38,7 @@ test-fast: setup
 	$(PY) -m pytest tests -m "not slow and not browser"
 
 lab: setup
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --port=$(LAB_PORT)
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --port=$(LAB_PORT) $(LAB_ARGS)
 
 # Side-by-side benchmarks against Hugging Face transformers and TransformerLens; the
 # peers install into benchmarks/.peers, outside the main environment.
