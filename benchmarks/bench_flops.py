@@ -10,14 +10,12 @@ multiplies, and their FLOPs are counted by `peers.forward_flops`.
 
 from __future__ import annotations
 
-import argparse
 import logging
-from pathlib import Path
 from typing import Any
 
 import torch
 
-from common import median_time, setup_torch, write_json
+from common import median_time, run_benchmark_script
 from peers import SHAPES, ReferenceGPT, build_hf, forward_flops, gptviz_from_hf, ids_for
 
 logger = logging.getLogger(__name__)
@@ -62,14 +60,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="two repeats, to check that it runs")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--json", type=Path, required=True, help="write the results to this file")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    setup_torch(args.threads)
-    write_json(args.json, run(args.quick))
+    run_benchmark_script(__doc__.splitlines()[0], run, "two repeats, to check that it runs")
 
 
 if __name__ == "__main__":

@@ -14,16 +14,14 @@ Each row turns token ids (1, 512) into the 511 values log p(w[t + 1] | w[0..t]):
 
 from __future__ import annotations
 
-import argparse
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import torch
 
 import gptviz
-from common import paired_timing, setup_torch, write_json
+from common import paired_timing, run_benchmark_script
 from peers import GPT2_SMALL, ReferenceGPT, build_hf, gptviz_from_hf, ids_for, tl_from_hf
 
 logger = logging.getLogger(__name__)
@@ -96,14 +94,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one round, to check that it runs")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--json", type=Path, required=True, help="write the results to this file")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    setup_torch(args.threads)
-    write_json(args.json, run(args.quick))
+    run_benchmark_script(__doc__.splitlines()[0], run, "one round, to check that it runs")
 
 
 if __name__ == "__main__":

@@ -14,17 +14,15 @@ AdamW update.
 
 from __future__ import annotations
 
-import argparse
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from common import paired_timing, setup_torch, write_json
+from common import paired_timing, run_benchmark_script
 from gptviz.training.train import TrainConfig, TrainState, _train_step, make_optimizer, sample_batch
 from peers import TINY, ReferenceGPT, build_hf, gptviz_from_hf
 
@@ -105,14 +103,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one round, to check that it runs")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--json", type=Path, required=True, help="write the results to this file")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    setup_torch(args.threads)
-    write_json(args.json, run(args.quick))
+    run_benchmark_script(__doc__.splitlines()[0], run, "one round, to check that it runs")
 
 
 if __name__ == "__main__":

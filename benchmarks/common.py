@@ -14,8 +14,10 @@ live tensor memory.
 
 from __future__ import annotations
 
+import argparse
 import gc
 import json
+import logging
 import os
 import platform
 import random
@@ -229,3 +231,15 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write ``data`` as indented JSON, creating the folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def run_benchmark_script(description: str, run: Callable[[bool], dict[str, Any]], quick_help: str) -> None:
+    """Parse ``--quick``, ``--threads`` and ``--json``, run one benchmark step and write its JSON."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
+    parser.add_argument("--json", type=Path, required=True, help="write the results to this file")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    setup_torch(args.threads)
+    write_json(args.json, run(args.quick))

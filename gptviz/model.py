@@ -5,7 +5,7 @@ V vocabulary. In every attention matrix, rows are queries and columns are keys.
 
 Every intermediate tensor passes through a named `HookPoint` (see `gptviz.hooks`), so
 `record` and `intervene` can read or replace it. The names are module paths such as
-``blocks.0.attn.pattern``; the same names exist whatever the config says.
+``blocks.0.attn.pattern``. Every config has the same names.
 """
 
 from __future__ import annotations

@@ -133,7 +133,7 @@ def _gptviz_hook_count(model) -> int:
     return sum(len(m._forward_hooks) for m in model.modules())
 
 
-def test_hooks_removed_after_hook_raises_and_user_hook_survives(tiny_model, ids):
+def test_hook_error_keeps_only_user_hook(tiny_model, ids):
     calls = []
     user_handle = tiny_model.blocks[0].attn.pattern.register_forward_hook(lambda m, i, o: calls.append(o.shape))
 
