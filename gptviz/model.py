@@ -152,6 +152,9 @@ class CausalSelfAttention(nn.Module):
         n_queries, n_keys = q.shape[2], k.shape[2]
         if n_queries == n_keys:
             return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=True)
+        if n_queries == 1:
+            # One new position after cached ones (a decoding step) may see every key
+            return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
         # NOTE: is_causal aligns the mask to the top-left corner, which is wrong when cached
         # keys precede the queries, so pass the bottom-right aligned mask explicitly.
         mask = causal_mask(n_queries, n_keys, q.device)

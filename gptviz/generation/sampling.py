@@ -148,15 +148,18 @@ def apply_sampling(logits: torch.Tensor, config: SamplingConfig) -> Distribution
     logits = logits.float()
     raw_logprobs = F.log_softmax(logits, dim=-1)  # (V,)
     V = logits.shape[0]
-    removed_by = torch.zeros(V, dtype=torch.int8, device=logits.device)
 
     if config.greedy:
-        # Temperature 0 keeps only the most probable token; argmax returns the lowest id among ties
-        keep = torch.zeros(V, dtype=torch.bool, device=logits.device)
-        keep[int(torch.argmax(logits))] = True
-        _mark_removed(removed_by, keep, "temperature")
-        return Distribution(raw_logprobs, _masked_log_softmax(logits, keep), removed_by)
+        # Temperature 0 keeps only the most probable token (argmax returns the lowest id among
+        # ties): probability 1 there, and every other token removed by the temperature
+        best = int(torch.argmax(logits))
+        sampled_logprobs = torch.full((V,), float("-inf"), device=logits.device)
+        sampled_logprobs[best] = 0.0
+        removed_by = torch.full((V,), FILTER_CODES.index("temperature"), dtype=torch.int8, device=logits.device)
+        removed_by[best] = 0
+        return Distribution(raw_logprobs, sampled_logprobs, removed_by)
 
+    removed_by = torch.zeros(V, dtype=torch.int8, device=logits.device)
     # Subtracting the maximum first keeps logits / temperature finite for tiny temperatures
     scaled = (logits - logits.max()) / config.temperature  # (V,)
     keep = torch.ones(V, dtype=torch.bool, device=logits.device)
@@ -205,8 +208,13 @@ def choose_token(distribution: Distribution, generator: torch.Generator | None, 
     return int(torch.multinomial(probs, 1, generator=generator))
 
 
-def entropy(logprobs: torch.Tensor) -> float:
-    """Entropy in nats of a distribution given by (V,) log-probabilities (``-inf`` allowed)."""
-    probs = logprobs.exp()
-    terms = torch.where(probs > 0, probs * logprobs, torch.zeros_like(probs))
+def entropy(logprobs: torch.Tensor, probs: torch.Tensor | None = None) -> float:
+    """Entropy in nats of a distribution given by (V,) log-probabilities (``-inf`` allowed).
+
+    ``probs``, when given, must equal ``logprobs.exp()``; passing it saves recomputing it.
+    """
+    if probs is None:
+        probs = logprobs.exp()
+    # p * log p is 0 * -inf = NaN where a token was removed; such tokens contribute 0
+    terms = torch.where(probs > 0, probs * logprobs, 0.0)
     return float(-terms.sum())
