@@ -163,14 +163,24 @@ class CausalSelfAttention(nn.Module):
     def _explicit_attention(
         self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, attn_mask: torch.Tensor | None
     ) -> torch.Tensor:
-        # Scaled dot products: rows are queries, columns are keys. The (B, H, T, T) matrix is
-        # the largest tensor of the forward pass, so the scale goes on the T / D times smaller
-        # queries and the mask is applied in place.
-        scores = torch.matmul(q * (1.0 / math.sqrt(self.head_size)), k.transpose(-2, -1))  # (B, H, T, T)
-
-        # Masked cells get -inf, so exp() makes their weight exactly 0
-        allowed = causal_mask(q.shape[2], k.shape[2], q.device) if attn_mask is None else attn_mask
-        scores = scores.masked_fill_(~allowed, float("-inf"))
+        # Scaled dot products: rows are queries, columns are keys. Masked cells get -inf, so
+        # exp() makes their weight exactly 0.
+        scale = 1.0 / math.sqrt(self.head_size)
+        if attn_mask is None:
+            # The causal mask becomes a (T_q, T_k) bias of 0 and -inf that the batched product adds
+            # itself. The (B, H, T, T) matrix is the largest tensor of the forward pass, so it is
+            # written once instead of written and then masked.
+            B, H, n_queries, D = q.shape
+            n_keys = k.shape[2]
+            allowed = causal_mask(n_queries, n_keys, q.device)
+            bias = torch.zeros(n_queries, n_keys, dtype=q.dtype, device=q.device).masked_fill_(~allowed, float("-inf"))
+            scores = torch.baddbmm(
+                bias, q.reshape(B * H, n_queries, D), k.reshape(B * H, n_keys, D).transpose(1, 2), alpha=scale
+            ).view(B, H, n_queries, n_keys)  # (B, H, T, T)
+        else:
+            # The scale goes on the T / D times smaller queries, and the mask is applied in place
+            scores = torch.matmul(q * scale, k.transpose(-2, -1))  # (B, H, T, T)
+            scores = scores.masked_fill_(~attn_mask, float("-inf"))
         version = scores._version
         hooked = self.scores(scores)
         # A hook that returned another tensor or edited this one in place may have masked a row
