@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html
 import logging
+import math
 import os
 import traceback
 from collections.abc import Callable
@@ -59,6 +60,26 @@ class LiveFigure(go.FigureWidget):
         if getattr(self, "_gptviz_defer_open", False):
             return
         super().open()
+
+    def get_state(self, key: Any = None, drop_defaults: bool = False) -> dict[str, Any]:
+        # plotly's widget serializer (plotly 7.1) sends 2-D arrays such as a heatmap's z as
+        # nested lists. NaN or an infinity there (a masked attention cell, the last logit-lens
+        # column) is not valid JSON, so jupyter_client warns and cleans the message. null is
+        # valid, and plotly.js draws it as the same gap.
+        return json_compliant(super().get_state(key, drop_defaults))
+
+
+def json_compliant(value: Any) -> Any:
+    """Return ``value`` with every NaN or infinite float inside dicts, lists and tuples
+    replaced by None; binary buffers and other values are returned unchanged."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: json_compliant(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_compliant(item) for item in value]
+    return value
+
 
 def show_figure(target: go.FigureWidget, source: go.Figure) -> None:
     """Copy the traces and layout of ``source`` into ``target`` in one front-end update.

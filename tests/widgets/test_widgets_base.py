@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -9,9 +10,11 @@ import ipywidgets as widgets
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+from ipywidgets.widgets.widget import _remove_buffers
 
 from gptviz import viz
 from gptviz.widgets import AttentionExplorer, LiveFigure, check_environment, show_figure
+from gptviz.widgets._base import json_compliant
 
 TEXT = "abcabcab"
 
@@ -49,6 +52,38 @@ def test_live_figure_sends_data_when_opened():
     assert len(state["_widget_data"]) == 1
     assert state["_widget_layout"]["title"]["text"] == "t"
     assert figure.comm is not None
+
+
+def _sent_json(figure, monkeypatch) -> list[str]:
+    """Serialize every message ``figure`` sends the way the kernel does (NaN not allowed)."""
+    sent: list[str] = []
+
+    def send(msg, buffers=None):
+        sent.append(json.dumps(msg, allow_nan=False))
+
+    monkeypatch.setattr(figure, "_send", send)
+    return sent
+
+
+def test_masked_cells_sent_as_valid_json(byte_model, byte_tokenizer, monkeypatch):
+    explorer = AttentionExplorer(byte_model, byte_tokenizer, "hello there")
+    # The initial state: masked attention cells and the lens's last column are NaN in the figures
+    assert np.isnan(np.asarray(explorer.heatmap.data[0].z, dtype=float)).any()
+    for figure in (explorer.heatmap, explorer.lens):
+        state, _, _ = _remove_buffers(figure.get_state())
+        json.dumps(state, allow_nan=False)
+    heatmap_sent = _sent_json(explorer.heatmap, monkeypatch)
+    lens_sent = _sent_json(explorer.lens, monkeypatch)
+    explorer.query.value = 3
+    explorer.layer.value = 1
+    assert heatmap_sent and lens_sent
+    assert any("null" in message for message in heatmap_sent)
+
+
+def test_json_compliant_keeps_finite_values():
+    buffer = memoryview(np.array([np.nan, 1.0]))
+    value = {"z": [[1.5, float("nan")], [float("-inf"), 2]], "b": buffer, "s": "NaN", "t": (float("inf"),)}
+    assert json_compliant(value) == {"z": [[1.5, None], [None, 2]], "b": buffer, "s": "NaN", "t": [None]}
 
 
 def test_show_figure_replaces_different_traces():
