@@ -19,7 +19,20 @@ def test_no_heads_changes_nothing(tiny_model, sequence):
     result = ablate_heads(tiny_model, sequence, [])
 
     assert torch.allclose(result.ablated, sequence.token_logprobs, atol=1e-5)
-    assert result.delta.abs().max() < 1e-5
+    assert torch.equal(result.delta, torch.zeros(len(sequence) - 1))
+
+
+def test_ablation_baseline_ignores_recording(tiny_model):
+    # A trace that recorded patterns ran the explicit attention path. Its last-bit differences
+    # from the fused kernel must not show up as an effect of the heads.
+    ids = torch.randint(0, 32, (12,), generator=torch.Generator().manual_seed(5))
+    with_patterns = gptviz.trace(tiny_model, ids, names="blocks.*.attn.pattern")
+    plain = gptviz.trace(tiny_model, ids, names=[])
+    for trace in (with_patterns, plain):
+        assert torch.equal(ablate_heads(tiny_model, trace, []).delta, torch.zeros(11))
+    # The baseline depends on the tokens only, not on what the trace recorded
+    result = ablate_heads(tiny_model, with_patterns, [(0, 0)])
+    assert torch.equal(result.original, ablate_heads(tiny_model, plain, [(1, 1)]).original)
 
 
 def test_zero_ablation_equals_manual_intervention(tiny_model, sequence):

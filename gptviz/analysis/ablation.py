@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 
@@ -34,7 +34,10 @@ class AblationResult:
     Attributes:
         heads: the (layer, head) pairs that were ablated.
         method: ``"zero"`` or ``"mean"``.
-        original: (T - 1,) log-probabilities of the unmodified model (from the trace).
+        original: (T - 1,) log-probabilities of the unmodified model, from a forward pass
+            run the same way as the ablated one, so heads that change nothing give a delta
+            of exactly 0 (the trace may have used the explicit attention path, whose values
+            differ from the fused kernel's in the last bits).
         ablated: (T - 1,) log-probabilities with the heads ablated.
     """
 
@@ -116,22 +119,33 @@ def ablate_heads(
     if len(trace) < 2:
         raise ValueError(f"{caller}: the trace has {len(trace)} token; at least 2 are needed to score a prediction")
     pairs = _check_heads(model, heads, caller)
+    original = _scored_logprobs(model, trace.ids, {})
+    return _ablate(model, trace.ids, pairs, method, original)
 
+
+def _ablate(model: GPT, ids: torch.Tensor, pairs: list[tuple[int, int]], method: str,
+            original: torch.Tensor) -> AblationResult:
+    if not pairs:
+        return AblationResult(heads=[], method=method, original=original, ablated=original.clone())
     by_layer: dict[int, list[int]] = {}
     for layer, head in pairs:
         by_layer.setdefault(layer, []).append(head)
     interventions = {f"blocks.{layer}.attn.head_out": _ablation_hook(hs, method) for layer, hs in by_layer.items()}
+    ablated = _scored_logprobs(model, ids, interventions)
+    return AblationResult(heads=pairs, method=method, original=original, ablated=ablated)
 
+
+def _scored_logprobs(model: GPT, ids: torch.Tensor, interventions: dict[str, Any]) -> torch.Tensor:
+    """Return (T - 1,) log p(ids[t + 1] | ids[0..t]) of one eval-mode pass with ``interventions``."""
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad(), intervene(model, interventions):
-            logits = model(trace.ids.unsqueeze(0).to(model.device)).logits[0].float().cpu()  # (T, V)
+            logits = model(ids.unsqueeze(0).to(model.device)).logits[0].float().cpu()  # (T, V)
     finally:
         model.train(was_training)
     logprobs = torch.log_softmax(logits.double(), dim=-1)[:-1]  # (T - 1, V)
-    ablated = logprobs.gather(1, trace.ids[1:].unsqueeze(1)).squeeze(1).float()
-    return AblationResult(heads=pairs, method=method, original=trace.token_logprobs, ablated=ablated)
+    return logprobs.gather(1, ids[1:].unsqueeze(1)).squeeze(1).float()
 
 
 def head_ablation_effects(
@@ -160,11 +174,18 @@ def head_ablation_effects(
     require_trace(trace, caller)
     if positions is not None and not isinstance(positions, slice):
         raise TypeError(f"{caller}: positions must be a slice such as slice(10, None), got {type(positions).__name__}")
+    if not isinstance(model, GPT):
+        raise TypeError(f"{caller}: expected a gptviz.GPT as model, got {type(model).__name__}")
+    if method not in _METHODS:
+        raise ValueError(f"{caller}: method must be one of {_METHODS}, got {method!r}")
+    if len(trace) < 2:
+        raise ValueError(f"{caller}: the trace has {len(trace)} token; at least 2 are needed to score a prediction")
     L, H = model.config.n_layer, model.config.n_head
+    original = _scored_logprobs(model, trace.ids, {})
     effects = torch.zeros(L, H)
     for layer in range(L):
         for head in range(H):
-            delta = ablate_heads(model, trace, [(layer, head)], method=method).delta
+            delta = _ablate(model, trace.ids, [(layer, head)], method, original).delta
             selected = delta[positions] if positions is not None else delta
             if selected.numel() == 0:
                 raise ValueError(f"{caller}: positions={positions} selects none of the {delta.numel()} predictions")
