@@ -26,7 +26,7 @@ def head_summary(data: Trace | HeadMetrics, *, title: str | None = None) -> go.F
     Each panel is an (L, H) heatmap, rows are layers and columns are heads. The three
     scores in [0, 1] share the fixed probability scale. Entropy has its own scale, from 0
     to ln T (the entropy of uniform attention over all T keys). An induction score is NaN when no token
-    repeats. The metrics are defined in `gptviz.analysis.heads`.
+    repeats, and the panel's title then gives that reason. The metrics are defined in `gptviz.analysis.heads`.
 
     Args:
         data: a `Trace` with every ``attn.pattern`` recorded, or precomputed `HeadMetrics`.
@@ -48,8 +48,11 @@ def head_summary(data: Trace | HeadMetrics, *, title: str | None = None) -> go.F
         metrics, T = data, None
     else:
         raise TypeError(f"head_summary(): data must be a Trace or HeadMetrics, got {type(data).__name__}")
-    fig = make_subplots(rows=2, cols=2, subplot_titles=[label for _, label in PANELS],
-                        horizontal_spacing=0.12, vertical_spacing=0.2)
+    titles = [label for _, label in PANELS]
+    if bool(metrics.induction.isnan().all()):
+        # An all-grey panel needs its reason next to it
+        titles[1] = "induction score (none: no token repeats)"
+    fig = make_subplots(rows=2, cols=2, subplot_titles=titles, horizontal_spacing=0.12, vertical_spacing=0.2)
     for index, (field, label) in enumerate(PANELS):
         values = getattr(metrics, field).double().numpy()  # (L, H)
         L, H = values.shape

@@ -12,6 +12,11 @@ from gptviz.analysis._checks import require_trace
 from gptviz.tracing import Trace
 from gptviz.viz import _style
 
+# Token tiles of token_probability_text: text size, cell width, and the longest token text
+# shown in full in a cell. Longer tokens end in an ellipsis there, and the hover shows them whole.
+TILE_FONT_SIZE = 14
+TILE_WIDTH_PX = 84
+TILE_MAX_CHARS = 8
 LEDGER_COLUMNS = ("position", "token", "log p(token | earlier tokens)", "p", "running sum of log p", "bits")
 
 
@@ -52,7 +57,7 @@ def chain_rule_ledger(trace: Trace, *, title: str | None = None) -> go.Figure:
     rows = go.Table(
         domain={"x": [0, 1], "y": [split + 0.03, 1]},
         header={"values": list(LEDGER_COLUMNS), "fill_color": "#dde6f0", "height": 40},
-        columnwidth=[0.8, 2, 2, 1, 1.6, 1],
+        columnwidth=[1.3, 1.8, 2, 1.1, 1.6, 1],
         cells={
             "height": 26,
             "values": [
@@ -66,6 +71,8 @@ def chain_rule_ledger(trace: Trace, *, title: str | None = None) -> go.Figure:
     summary = go.Table(
         domain={"x": [0, 1], "y": [0, split]},
         header={"values": ["quantity", "value"], "fill_color": "#eeeeee", "height": 28},
+        # A wide first column keeps each quantity's name on one line in a 500 px figure
+        columnwidth=[3, 1],
         cells={
             "height": 26,
             "values": [
@@ -101,7 +108,8 @@ def token_probability_text(trace: Trace, *, per_row: int = 12, title: str | None
 
     Returns:
         Figure with one heatmap: ``z`` is (rows, per_row) with ``z.flat[t]`` the
-        probability of token t (NaN for token 0 and for empty cells), ``text`` the tokens.
+        probability of token t (NaN for token 0 and for empty cells), ``text`` the tokens
+        (cut to ``TILE_MAX_CHARS`` characters) and ``customdata`` the hover text.
 
     Example:
         >>> import gptviz
@@ -119,20 +127,27 @@ def token_probability_text(trace: Trace, *, per_row: int = 12, title: str | None
     probs[1:T] = np.exp(trace.token_logprobs.double().numpy())
     texts = np.full(n_rows * per_row, "", dtype=object)
     texts[:T] = _style.token_texts(trace.tokens)
+    tiles = np.full(n_rows * per_row, "", dtype=object)
+    tiles[:T] = [_style.cell_text(token, TILE_MAX_CHARS) for token in trace.tokens]
     hovers = np.full(n_rows * per_row, "", dtype=object)
     hovers[0] = f"position 0: {texts[0]}<br>first token, not scored"
     for position in range(1, T):
         logprob = math.log(max(probs[position], 1e-300))
         hovers[position] = f"position {position}: {texts[position]}<br>p = {probs[position]:.4f}, log p = {logprob:.4f}"
     fig = go.Figure(go.Heatmap(
-        z=probs.reshape(n_rows, per_row), text=texts.reshape(n_rows, per_row), texttemplate="%{text}",
+        z=probs.reshape(n_rows, per_row), text=tiles.reshape(n_rows, per_row), texttemplate="%{text}",
         customdata=hovers.reshape(n_rows, per_row), hovertemplate="%{customdata}<extra></extra>",
         zmin=0.0, zmax=1.0, colorscale=_style.PROBABILITY_SCALE, xgap=2, ygap=2, hoverongaps=False,
         colorbar={"title": {"text": "p(token | earlier)"}},
+        # A fixed size: plotly's automatic size shrinks the text to fit narrow cells
+        textfont={"size": TILE_FONT_SIZE},
     ))
     default = "Each token coloured by its probability given the tokens before it"
-    _style.base_layout(fig, _style.escape_text(title or default), height=160 + 44 * n_rows)
+    # Cells wide enough for a token of about 8 characters at that size
+    _style.base_layout(fig, _style.escape_text(title or default), height=160 + 44 * n_rows,
+                       width=max(520, 180 + TILE_WIDTH_PX * per_row))
     fig.update_layout(plot_bgcolor=_style.MASKED_COLOR)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, autorange="reversed")
     return fig
+

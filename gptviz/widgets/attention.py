@@ -103,8 +103,8 @@ class AttentionExplorer(Explorer):
 
     def _lens_figure(self) -> go.Figure:
         T, query = len(self.trace), self.query.value
-        figure = logit_lens_heatmap(self.lens_result)
-        figure.update_layout(width=560)
+        # At this width the cells of a long text are too narrow for text, so only the hover shows it
+        figure = logit_lens_heatmap(self.lens_result, width=560)
         return highlight_cells(figure, column=query, n_rows=self.model.config.n_layer + 1, n_columns=T,
                                title=f"Logit lens, position {query} outlined")
 

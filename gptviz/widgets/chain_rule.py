@@ -89,8 +89,9 @@ class ChainRuleExplorer(Explorer):
         return figure
 
     def _tokens_figure(self) -> go.Figure:
-        figure = token_probability_text(self.traces[0], per_row=8, title="Text A, each token coloured by p(token | earlier)")
-        figure.update_layout(width=500, title_font_size=13)
+        # Five tiles per row keep tokens readable at the view's own width (about 600 px)
+        figure = token_probability_text(self.traces[0], per_row=5, title="Text A, each token coloured by p(token | earlier)")
+        figure.update_layout(title_font_size=13)
         return figure
 
     def _distribution_figure(self) -> go.Figure:

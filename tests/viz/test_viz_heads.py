@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+import gptviz
 from gptviz import viz
 from gptviz.analysis import head_metrics
 
@@ -19,3 +20,10 @@ def test_head_summary_panels_equal_metrics(trace) -> None:
     assert (fig.layout.coloraxis.cmin, fig.layout.coloraxis.cmax) == (0.0, 1.0)
     assert fig.data[3].zmax == math.log(12)
     assert [panel.name for panel in fig.data][0] == "previous-token score"
+
+
+def test_head_summary_names_missing_induction(tiny_model) -> None:
+    titles = [annotation.text for annotation in viz.head_summary(gptviz.trace(tiny_model, [1, 2, 3, 4])).layout.annotations]
+    assert titles[1] == "induction score (none: no token repeats)"
+    repeated = [annotation.text for annotation in viz.head_summary(gptviz.trace(tiny_model, [1, 2, 1, 2])).layout.annotations]
+    assert repeated[1] == "induction score"

@@ -57,3 +57,17 @@ def test_probability_text_shows_whitespace(markup_trace) -> None:
     assert text[2] == "␣"
     assert text[3] == "↵"
     assert text[8] == "⇥"
+
+
+def test_probability_text_cuts_long_tokens(tiny_model) -> None:
+    tokens = ["<|endoftext|>", "short", " " + "x" * 20, "<b>&"]
+    trace = gptviz.trace(tiny_model, [1, 2, 3, 4])
+    trace.tokens = tokens
+    fig = viz.token_probability_text(trace)
+    tiles = list(np.asarray(fig.data[0].text).reshape(-1))
+    assert tiles[:4] == ["&lt;|endof…", "short", "␣xxxxxx…", "&lt;b&gt;&amp;"]
+    # The hover keeps every token whole
+    hovers = np.asarray(fig.data[0].customdata).reshape(-1)
+    assert "&lt;|endoftext|&gt;" in hovers[0]
+    assert "x" * 20 in hovers[2]
+    assert fig.layout.width >= 180 + 84 * 4

@@ -32,3 +32,15 @@ def test_lens_final_row_matches_model_prediction(tiny_model, trace) -> None:
 def test_lens_heatmap_needs_lens(trace) -> None:
     with pytest.raises(TypeError, match="logit_lens"):
         viz.logit_lens_heatmap(trace)
+
+
+def test_lens_text_only_where_cells_fit(tiny_model, trace) -> None:
+    lens = logit_lens(tiny_model, trace)
+    wide = viz.logit_lens_heatmap(lens)
+    assert wide.data[0].texttemplate == "%{text}"
+    assert wide.layout.width == max(560, 280 + 56 * 12)
+    narrow = viz.logit_lens_heatmap(lens, width=400)
+    assert narrow.data[0].texttemplate == ""
+    # The hover keeps the prediction either way
+    assert "customdata[0]" in narrow.data[0].hovertemplate
+    np.testing.assert_array_equal(np.asarray(narrow.data[0].customdata)[..., 0], np.asarray(lens.top_tokens))
