@@ -136,6 +136,26 @@ def generation_section(results: dict[str, Any]) -> tuple[list[str], list[dict[st
     return lines, targets
 
 
+def decode_section(results: dict[str, Any]) -> list[str]:
+    data = _data(results, "decode")
+    lines = ["## One decoding step and the weight layout (GPT-2-small shape)", "", *_earlier_note(results, "decode")]
+    if data is None:
+        return lines + _problem(results, "decode")
+    lines += [
+        f"Model only: {data['decode_steps']} cached one-token steps after a {data['prompt_tokens']}-token prompt, "
+        f"per step; median of {data['rounds']} paired rounds, ratio to the first row of each pair "
+        f"(quartiles in brackets). Max logit difference of the two models: {_fmt(data['max_logit_diff'])}. "
+        "The projection rows multiply one token by the weights of all 12 blocks (or by the vocabulary matrix), "
+        "stored in the two layouts.",
+        "",
+    ]
+    rows = []
+    for row in data["rows"]:
+        bracket = f" [{_fmt(row['ratio_q1'])}–{_fmt(row['ratio_q3'])}]" if "ratio_q1" in row else ""
+        rows.append([row["row"], row["median_ms"], _fmt(row["ratio"]) + bracket])
+    return lines + _table(["row", "median ms", "ratio"], rows)
+
+
 def flops_section(results: dict[str, Any]) -> list[str]:
     data = _data(results, "flops")
     lines = ["## Achieved GFLOP/s of the plain forward pass", "", *_earlier_note(results, "flops")]
@@ -200,6 +220,7 @@ def render_markdown(results: dict[str, Any]) -> str:
          ("max_logprob_diff", "max log-prob diff")],
     )
     lines += generation_lines
+    lines += decode_section(results)
     lines += _rows_section(
         "Training (bundled model's configuration, batch 32 x 256)", results, "training",
         [("label", "row"), ("median_ms", "median ms per step"), ("tokens_per_s", "tokens/s"), ("ratio", "ratio to reference")],

@@ -88,6 +88,7 @@ def steps() -> list[Step]:
             ["--threads", str(THREADS), "--new-tokens", "32", "--repeats", "3"],
             quick_args=["--new-tokens", "8", "--repeats", "1", "--models", "bundled"],
         ),
+        Step("decode", "bench_decode.py"),
         Step("widgets", "bench_widgets.py", [str(THREADS), "20"], quick_args=[], adapter=WIDGETS_ADAPTER),
         Step("notebooks", "bench_notebooks.py", tunables=MEMORY_TUNABLES, timeout_s=1800),
     ]
