@@ -151,7 +151,7 @@ def apply_sampling(logits: torch.Tensor, config: SamplingConfig) -> Distribution
 
     if config.greedy:
         # Temperature 0 keeps only the most probable token (argmax returns the lowest id among
-        # ties): probability 1 there, and every other token removed by the temperature
+        # ties). It gets probability 1, and the temperature removes every other token.
         best = int(torch.argmax(logits))
         sampled_logprobs = torch.full((V,), float("-inf"), device=logits.device)
         sampled_logprobs[best] = 0.0
