@@ -17,7 +17,13 @@ from gptviz.viz import _style
 TILE_FONT_SIZE = 14
 TILE_WIDTH_PX = 84
 TILE_MAX_CHARS = 8
-LEDGER_COLUMNS = ("position", "token", "log p(token | earlier tokens)", "p", "running sum of log p", "bits")
+# Table texts come with their line breaks: see _fixed_lines
+LEDGER_COLUMNS = ("position", "token", "log p(token\n| earlier)", "p", "running\nsum", "bits")
+SUMMARY_ROWS = (
+    "log p(w_1..w_n) = sum of the column (nats)",
+    "perplexity = exp(-mean log p)",
+    "bits per token = -mean log2 p",
+)
 
 
 def chain_rule_ledger(trace: Trace, *, title: str | None = None) -> go.Figure:
@@ -56,8 +62,10 @@ def chain_rule_ledger(trace: Trace, *, title: str | None = None) -> go.Figure:
     split = summary_px / (rows_px + summary_px + 30)
     rows = go.Table(
         domain={"x": [0, 1], "y": [split + 0.03, 1]},
-        header={"values": list(LEDGER_COLUMNS), "fill_color": "#dde6f0", "height": 40},
-        columnwidth=[1.3, 1.8, 2, 1.1, 1.6, 1],
+        header={"values": [_fixed_lines(name) for name in LEDGER_COLUMNS], "fill_color": "#dde6f0", "height": 40,
+                "align": "left"},
+        # Widths that fit each header line in a 500 px figure
+        columnwidth=[1.35, 1.6, 1.85, 1.1, 1.6, 1.1],
         cells={
             "height": 26,
             "values": [
@@ -70,17 +78,13 @@ def chain_rule_ledger(trace: Trace, *, title: str | None = None) -> go.Figure:
     )
     summary = go.Table(
         domain={"x": [0, 1], "y": [0, split]},
-        header={"values": ["quantity", "value"], "fill_color": "#eeeeee", "height": 28},
+        header={"values": ["quantity", "value"], "fill_color": "#eeeeee", "height": 28, "align": "left"},
         # A wide first column keeps each quantity's name on one line in a 500 px figure
         columnwidth=[3, 1],
         cells={
             "height": 26,
             "values": [
-                [
-                    "log p(w_1..w_n) = sum of the column (nats)",
-                    "perplexity = exp(-mean log p)",
-                    "bits per token = -mean log2 p",
-                ],
+                [_fixed_lines(row) for row in SUMMARY_ROWS],
                 [trace.sequence_logprob, trace.perplexity, trace.bits_per_token],
             ],
             "format": ["", ".4f"],
@@ -151,3 +155,13 @@ def token_probability_text(trace: Trace, *, per_row: int = 12, title: str | None
     fig.update_yaxes(visible=False, autorange="reversed")
     return fig
 
+
+def _fixed_lines(text: str) -> str:
+    """Return ``text`` for a plotly table cell with its line breaks fixed in advance.
+
+    plotly.js wraps table text at spaces using measured text widths, and a figure drawn
+    before it is on screen (a widget's second figure in a JupyterLab output, for example)
+    measures zero and leaves such cells blank. Non-breaking spaces leave nothing to wrap,
+    and the newlines of ``text`` become ``<br>``.
+    """
+    return "<br>".join(line.replace(" ", "\u00a0") for line in text.split("\n"))
