@@ -81,6 +81,44 @@ def json_compliant(value: Any) -> Any:
     return value
 
 
+# Width of a monospace character relative to the font size, and plotly's default title size
+_CHAR_WIDTH = 0.6
+_DEFAULT_TITLE_SIZE = 17
+
+
+def fit_width(figure: go.Figure, width: int, *, title_font_size: int | None = None) -> go.Figure:
+    """Set the width of ``figure`` in pixels and break its title into lines that fit it, in place.
+
+    plotly does not wrap titles, so a long title in a narrow explorer view runs off the
+    figure. Lines break at spaces; the top margin grows by one line height per extra line.
+    """
+    size = title_font_size or figure.layout.title.font.size or _DEFAULT_TITLE_SIZE
+    # plotly's default margins are 80 px on the left and right and 100 px on top
+    margin = figure.layout.margin
+    left = 80 if margin.l is None else margin.l
+    right = 80 if margin.r is None else margin.r
+    usable_px = width - left - right
+    max_chars = max(20, int(usable_px / (_CHAR_WIDTH * size)))
+    title = figure.layout.title.text or ""
+    lines = [line for part in title.split("<br>") for line in _wrap_words(part, max_chars)]
+    extra = max(0, len(lines) - 1)
+    figure.update_layout(width=width, title_font_size=size)
+    if extra:
+        top = 100 if margin.t is None else margin.t
+        figure.update_layout(title_text="<br>".join(lines), margin_t=top + extra * round(1.3 * size))
+    return figure
+
+
+def _wrap_words(text: str, max_chars: int) -> list[str]:
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= max_chars:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
+
+
 def show_figure(target: go.FigureWidget, source: go.Figure) -> None:
     """Copy the traces and layout of ``source`` into ``target`` in one front-end update.
 

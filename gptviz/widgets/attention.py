@@ -15,7 +15,7 @@ from gptviz.viz.attention import attention_grid, attention_heatmap
 from gptviz.viz.distribution import next_token_bars
 from gptviz.viz.explorer_views import highlight_cells
 from gptviz.viz.lens import logit_lens_heatmap
-from gptviz.widgets._base import Explorer, LiveFigure, encode_text, show_figure
+from gptviz.widgets._base import Explorer, LiveFigure, encode_text, fit_width, show_figure
 
 
 class AttentionExplorer(Explorer):
@@ -88,7 +88,7 @@ class AttentionExplorer(Explorer):
     def _heatmap_figure(self) -> go.Figure:
         layer, head, query = self.layer.value, self.head.value, self.query.value
         figure = attention_heatmap(self.trace, layer, head, height=460)
-        figure.update_layout(width=540)
+        fit_width(figure, 540)
         T = len(self.trace)
         return highlight_cells(figure, row=query, n_rows=T, n_columns=T,
                                title=f"Layer {layer}, head {head}, query {query} outlined")
@@ -98,7 +98,7 @@ class AttentionExplorer(Explorer):
 
     def _distribution_figure(self) -> go.Figure:
         figure = next_token_bars(self.trace, self.query.value, tokenizer=self.tokenizer)
-        figure.update_layout(width=500, title_font_size=12)
+        fit_width(figure, 500, title_font_size=12)
         return figure
 
     def _lens_figure(self) -> go.Figure:

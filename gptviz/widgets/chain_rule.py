@@ -14,7 +14,7 @@ from gptviz.tracing import trace as run_trace
 from gptviz.viz.distribution import next_token_bars
 from gptviz.viz.explorer_views import answer_ranking_view
 from gptviz.viz.ledger import chain_rule_ledger, token_probability_text
-from gptviz.widgets._base import Explorer, LiveFigure, encode_text, show_figure
+from gptviz.widgets._base import Explorer, LiveFigure, encode_text, fit_width, show_figure
 
 ANSWER_SEPARATOR = "|"
 
@@ -85,7 +85,7 @@ class ChainRuleExplorer(Explorer):
         name = "A" if index == 0 else "B"
         title = f"Text {name}: log p = {trace.sequence_logprob:.3f} nats over {len(trace) - 1} tokens"
         figure = chain_rule_ledger(trace, title=title)
-        figure.update_layout(width=500, title_font_size=13)
+        fit_width(figure, 500, title_font_size=13)
         return figure
 
     def _tokens_figure(self) -> go.Figure:
@@ -98,7 +98,7 @@ class ChainRuleExplorer(Explorer):
         # Token t was drawn from the distribution predicted at position t - 1
         token = self.token.value
         figure = next_token_bars(self.traces[0], token - 1, tokenizer=self.tokenizer)
-        figure.update_layout(width=500, title_font_size=12)
+        fit_width(figure, 500, title_font_size=12)
         return figure
 
     def _ranking_figure(self) -> go.Figure:

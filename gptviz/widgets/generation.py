@@ -12,7 +12,7 @@ from gptviz.generation.tree import ContinuationTree, TreeNode
 from gptviz.model import GPT
 from gptviz.viz.explorer_views import newest_attention_view, placeholder_view
 from gptviz.viz.generation import continuation_tree, sampling_distribution
-from gptviz.widgets._base import Explorer, LiveFigure, show_figure
+from gptviz.widgets._base import Explorer, LiveFigure, fit_width, show_figure
 
 _TEXT_STYLE = "font-family:monospace;white-space:pre-wrap;border:1px solid #ccc;padding:6px;min-height:2em"
 
@@ -128,7 +128,7 @@ class GenerationStepper(Explorer):
         if step is None:
             return placeholder_view("Press Step to sample the first token").update_layout(width=520)
         figure = sampling_distribution(step, k=12, title=f"Step {step.index}: sampled {step.chosen_token!r}")
-        figure.update_layout(width=520, legend={"orientation": "h", "y": -0.45})
+        fit_width(figure, 520).update_layout(legend={"orientation": "h", "y": -0.45})
         return figure
 
     def _attention_figure(self) -> go.Figure:
@@ -137,7 +137,7 @@ class GenerationStepper(Explorer):
             return placeholder_view("Attention of the newest token appears after a step").update_layout(width=540)
         tokens = self.tokenizer.token_strings(step.context_ids)
         figure = newest_attention_view(step.attention, tokens)
-        figure.update_layout(width=540)
+        fit_width(figure, 540)
         return figure
 
     def _show_text(self) -> None:

@@ -9,7 +9,7 @@ from gptviz.model import GPT
 from gptviz.positional import sinusoidal_table
 from gptviz.viz.explorer_views import offset_similarity_view
 from gptviz.viz.positional import positional_curves, positional_table
-from gptviz.widgets._base import Explorer, LiveFigure, show_figure
+from gptviz.widgets._base import Explorer, LiveFigure, fit_width, show_figure
 
 
 class PositionalEncodingExplorer(Explorer):
@@ -56,12 +56,12 @@ class PositionalEncodingExplorer(Explorer):
         dims = self.dims
         title = f"{self.encoding.value} encoding, dimensions {dims[0]} and {dims[1]}"
         figure = positional_curves(self.tables[self.encoding.value], dims, title=title)
-        figure.update_layout(width=520, height=340)
+        fit_width(figure, 520).update_layout(height=340)
         return figure
 
     def _offset_figure(self) -> go.Figure:
         figure = offset_similarity_view(self.tables, self.offset.value)
-        figure.update_layout(width=520)
+        fit_width(figure, 520)
         return figure
 
     def _update_curves(self) -> None:

@@ -14,7 +14,7 @@ from ipywidgets.widgets.widget import _remove_buffers
 
 from gptviz import viz
 from gptviz.widgets import AttentionExplorer, LiveFigure, check_environment, show_figure
-from gptviz.widgets._base import json_compliant
+from gptviz.widgets._base import fit_width, json_compliant
 
 TEXT = "abcabcab"
 
@@ -152,3 +152,24 @@ def test_explorer_displays_as_its_widget(byte_model, byte_tokenizer):
     explorer = AttentionExplorer(byte_model, byte_tokenizer, TEXT)
     bundle = explorer._repr_mimebundle_()
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == explorer.widget.model_id
+
+
+def test_fit_width_wraps_long_title():
+    title = "after position 0 (&lt;|endoftext|&gt;): actual next token Good has rank 12 of 4096"
+    figure = viz.explorer_views.placeholder_view("x")
+    figure.update_layout(title_text=title, margin={"l": 60, "r": 20, "t": 80})
+    fit_width(figure, 400, title_font_size=12)
+    lines = figure.layout.title.text.split("<br>")
+    assert len(lines) == 2
+    assert " ".join(lines) == title
+    assert all(len(line) <= (400 - 80) / (0.6 * 12) for line in lines)
+    assert figure.layout.width == 400
+    assert figure.layout.margin.t == 80 + round(1.3 * 12)
+
+
+def test_fit_width_keeps_short_title():
+    figure = viz.explorer_views.placeholder_view("Press Step")
+    top = figure.layout.margin.t
+    fit_width(figure, 520)
+    assert figure.layout.title.text == "Press Step"
+    assert figure.layout.margin.t == top
