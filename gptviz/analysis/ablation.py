@@ -111,6 +111,13 @@ def ablate_heads(
         torch.Size([4])
     """
     caller = "ablate_heads()"
+    _check_inputs(model, trace, method, caller)
+    pairs = _check_heads(model, heads, caller)
+    original = _scored_logprobs(model, trace.ids, {})
+    return _ablate(model, trace.ids, pairs, method, original)
+
+
+def _check_inputs(model: GPT, trace: Trace, method: str, caller: str) -> None:
     if not isinstance(model, GPT):
         raise TypeError(f"{caller}: expected a gptviz.GPT as model, got {type(model).__name__}")
     require_trace(trace, caller)
@@ -118,9 +125,6 @@ def ablate_heads(
         raise ValueError(f"{caller}: method must be one of {_METHODS}, got {method!r}")
     if len(trace) < 2:
         raise ValueError(f"{caller}: the trace has {len(trace)} token; at least 2 are needed to score a prediction")
-    pairs = _check_heads(model, heads, caller)
-    original = _scored_logprobs(model, trace.ids, {})
-    return _ablate(model, trace.ids, pairs, method, original)
 
 
 def _ablate(model: GPT, ids: torch.Tensor, pairs: list[tuple[int, int]], method: str,
@@ -171,15 +175,9 @@ def head_ablation_effects(
         torch.Size([2, 2])
     """
     caller = "head_ablation_effects()"
-    require_trace(trace, caller)
+    _check_inputs(model, trace, method, caller)
     if positions is not None and not isinstance(positions, slice):
         raise TypeError(f"{caller}: positions must be a slice such as slice(10, None), got {type(positions).__name__}")
-    if not isinstance(model, GPT):
-        raise TypeError(f"{caller}: expected a gptviz.GPT as model, got {type(model).__name__}")
-    if method not in _METHODS:
-        raise ValueError(f"{caller}: method must be one of {_METHODS}, got {method!r}")
-    if len(trace) < 2:
-        raise ValueError(f"{caller}: the trace has {len(trace)} token; at least 2 are needed to score a prediction")
     L, H = model.config.n_layer, model.config.n_head
     original = _scored_logprobs(model, trace.ids, {})
     effects = torch.zeros(L, H)

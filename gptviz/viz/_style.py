@@ -84,11 +84,11 @@ def token_labels(tokens: Sequence[str]) -> list[str]:
 def cell_text(token: str, max_chars: int) -> str:
     """Return the visible, escaped text of a token for a heatmap cell, cut to ``max_chars``
     characters (the last one an ellipsis) so it fits the cell at a readable size."""
-    shown = visible_whitespace(str(token))
-    if len(shown) > max_chars:
-        shown = shown[: max_chars - 1] + "…"
+    visible = visible_whitespace(str(token))
+    if len(visible) > max_chars:
+        visible = visible[: max_chars - 1] + "…"
     # Escaping comes after the cut, so an entity such as &lt; is never split
-    return escape_text(shown)
+    return escape_text(visible)
 
 
 def token_texts(tokens: Sequence[str]) -> list[str]:
